@@ -1,0 +1,1 @@
+"""Campaigns, equity and ticketing (CA-*, EQ-*, TK-*)."""

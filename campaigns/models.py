@@ -1,0 +1,1 @@
+"""Models of campaigns. Campaigns, equity and ticketing (CA-*, EQ-*, TK-*)."""

@@ -1,0 +1,1 @@
+"""Customers (客户): customers, archives, list imports, segments, tags, reminders (CR-*)."""

@@ -1,0 +1,9 @@
+"""Permissions declared by crm (see gis_core.permissions). None yet."""
+from enum import StrEnum
+
+
+class Perm(StrEnum):
+    pass
+
+
+GRANTS: dict[str, set[str]] = {}

@@ -1,0 +1,1 @@
+"""Reads of crm. Every selector takes the actor and applies gis_core.scope first."""

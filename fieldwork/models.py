@@ -1,0 +1,1 @@
+"""Models of fieldwork. Field work (外勤): check-ins, footprints, plans, standardized actions, supervision (FW-*)."""

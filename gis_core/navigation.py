@@ -1,0 +1,39 @@
+"""The navigation menu, by permission (ORG-2 "menus"). Apps add entries as their pages arrive."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from gis_core.permissions import Perm
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url_name: str
+    permission: str | None
+    icon: str = ""
+
+
+MENU: list[MenuItem] = [
+    MenuItem(_("首页地图"), "home", Perm.MAP_VIEW, "map"),
+    MenuItem(_("机构管理"), "institutions", Perm.INSTITUTION_VIEW, "org"),
+    MenuItem(_("审计日志"), "audit", Perm.AUDIT_VIEW, "audit"),
+    MenuItem(_("接口文档"), "swagger-ui", Perm.MAP_VIEW, "api"),
+    MenuItem(_("后台管理"), "admin:index", Perm.BACK_OFFICE, "admin"),
+]
+
+
+def menu_for(user) -> list[dict]:
+    items = []
+    for item in MENU:
+        if item.permission is not None and not user.has_perm_code(item.permission):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": str(item.label), "url": url, "icon": item.icon})
+    return items

@@ -1,0 +1,1 @@
+"""Write services of gis_core, one module per domain: organisation, auth, places."""

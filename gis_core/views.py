@@ -1,0 +1,8 @@
+"""Pages of gis_core (stub)."""
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+
+
+@login_required
+def home(request):
+    return HttpResponse("home")

@@ -1,0 +1,1 @@
+"""Grids (网格): physical and virtual grids, assignment, transfer, rating (GR-*)."""

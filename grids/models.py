@@ -1,0 +1,1 @@
+"""Models of grids. Grids (网格): physical and virtual grids, assignment, transfer, rating (GR-*)."""

@@ -1,0 +1,1 @@
+"""Vector tiles (MVT) and TileJSON for every map layer (TL-*)."""

@@ -1,0 +1,1 @@
+"""Celery tasks of tiles: take ids, re-enter the scope, call one service; safe to run twice."""
