@@ -30,6 +30,11 @@ class Customer(models.Model):
     manager = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="managed_customers", verbose_name=_("管户客户经理")
     )
+    # Kept by grids.membership (one bulk statement), never set by hand.
+    grid_district = models.ForeignKey("grids.Grid", models.SET_NULL, null=True, blank=True, related_name="+", editable=False)
+    grid_street = models.ForeignKey("grids.Grid", models.SET_NULL, null=True, blank=True, related_name="+", editable=False)
+    grid_community = models.ForeignKey("grids.Grid", models.SET_NULL, null=True, blank=True, related_name="+", editable=False)
+    grid_building = models.ForeignKey("grids.Grid", models.SET_NULL, null=True, blank=True, related_name="+", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 
 from django.contrib.gis.geos import Point
-from django.db import transaction
+from django.db import models, transaction
 
 from crm.choices import ArchiveType, CustomerKind, CustomerStatus
 from crm.models import Customer
@@ -87,3 +87,21 @@ def customer_demo_generate(*, count: int, seed: int = 2026) -> int:
     Customer.objects.bulk_create(rows, batch_size=1000)
     audit_log(actor=None, action="crm.customer.demo_generated", data={"count": len(rows), "seed": seed})
     return len(rows)
+
+
+def customers_in_grid(grid) -> "models.QuerySet[Customer]":
+    """Customers placed in a grid: by the membership column of its level, or by geometry for virtual grids."""
+    from grids.choices import GridKind
+
+    if grid.kind == GridKind.PHYSICAL and grid.level in {"district", "street", "community", "building"}:
+        return Customer.objects.filter(**{f"grid_{grid.level}": grid})
+    return Customer.objects.filter(location__intersects=grid.geom)
+
+
+def customers_transfer_for_grid(*, grid, from_user, to_user, actor) -> int:
+    """Transfer participant (grids.transfer): the grid's customers managed by `from_user` move to
+    `to_user` (管户关系). Runs inside the transfer's transaction."""
+    moved = customers_in_grid(grid).filter(manager=from_user).update(manager=to_user)
+    if moved:
+        audit_log(actor=actor, action="crm.customer.manager_transferred", obj=grid, data={"count": moved, "from": from_user.username, "to": to_user.username})
+    return moved

@@ -46,6 +46,7 @@ class DivisionLevel(models.TextChoices):
 class DivisionKind(models.TextChoices):
     """Finer classification inside a level, from the official name."""
 
+    PROVINCE = "province", _("省")
     CITY = "city", _("地级市")
     DISTRICT = "district", _("市辖区")
     SUBDISTRICT = "subdistrict", _("街道")

@@ -69,7 +69,8 @@ class PasswordHistoryValidator:
             raise ValidationError(_("新密码不能与当前密码相同。"), code="password_reused")
         if user.pk is None:
             return
-        recent = user.password_history.order_by("-created_at", "-id").values_list("password", flat=True)[: self.history]
+        history = user.password_history.order_by("-created_at", "-id")
+        recent = history.values_list("password", flat=True)[: self.history]
         for stored in recent:
             if check_password(password, stored):
                 raise ValidationError(self.get_help_text(), code="password_reused")

@@ -28,7 +28,7 @@ case "$ACTION" in
   start)
     for p in web worker beat; do stop_one "$p"; done
     .venv/bin/gunicorn config.wsgi:application --bind "0.0.0.0:$PORT" --workers 3 --threads 4 \
-      --env DJANGO_SETTINGS_MODULE="$DJANGO_SETTINGS_MODULE" --daemon --pid var/run/web.pid \
+      --env DJANGO_SETTINGS_MODULE="$DJANGO_SETTINGS_MODULE" --daemon --capture-output --pid var/run/web.pid \
       --access-logfile var/log/web-access.log --error-logfile var/log/web.log
     .venv/bin/celery -A config worker -l info -Q default,geo -c 2 --detach \
       --pidfile=var/run/worker.pid --logfile=var/log/worker.log

@@ -17,6 +17,7 @@ FILES = {
     "echarts": ["dist/echarts.esm.min.mjs", "dist/echarts.min.js"],
     "terra-draw": ["dist/terra-draw.module.js"],
     "terra-draw-maplibre-gl-adapter": ["dist/terra-draw-maplibre-gl-adapter.module.js"],
+    "ol": ["dist/ol.js", "ol.css"],  # OpenLayers for the GeoDjango admin widget (Django points it at a CDN)
 }
 
 

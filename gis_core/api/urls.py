@@ -1,7 +1,9 @@
 """API routes of gis_core (mounted under /api/)."""
 from django.urls import path
 
+from gis_core.api import auth as auth_api
 from gis_core.api import organisation
+from gis_core.api import places
 
 app_name = "gis_core_api"
 urlpatterns: list = []
@@ -20,4 +22,24 @@ urlpatterns += [
     path("dictionaries/", organisation.DictionaryListApi.as_view(), name="dictionary-list"),
     path("dictionaries/<str:code>/", organisation.DictionaryDetailApi.as_view(), name="dictionary-detail"),
     path("calendar/", organisation.CalendarApi.as_view(), name="calendar"),
+]
+
+# sign-in, passwords, re-authentication, mobile tokens (SEC-1 .. SEC-4)
+urlpatterns += [
+    path("auth/login/", auth_api.AuthLoginApi.as_view(), name="auth-login"),
+    path("auth/logout/", auth_api.AuthLogoutApi.as_view(), name="auth-logout"),
+    path("auth/me/", auth_api.AuthMeApi.as_view(), name="auth-me"),
+    path("auth/password/", auth_api.AuthPasswordChangeApi.as_view(), name="auth-password"),
+    path("auth/reauth/", auth_api.AuthReauthApi.as_view(), name="auth-reauth"),
+    path("auth/token/", auth_api.AuthTokenIssueApi.as_view(), name="auth-token"),
+    path("auth/token/revoke/", auth_api.AuthTokenRevokeApi.as_view(), name="auth-token-revoke"),
+]
+
+# admin divisions, POIs and the map's keyword search (GC-4, GC-5)
+urlpatterns += [
+    path("divisions/", places.DivisionListApi.as_view(), name="division-list"),
+    path("divisions/tree/", places.DivisionTreeApi.as_view(), name="division-tree"),
+    path("divisions/<str:code>/", places.DivisionDetailApi.as_view(), name="division-detail"),
+    path("pois/", places.PoiListApi.as_view(), name="poi-list"),
+    path("search/", places.PlaceSearchApi.as_view(), name="place-search"),
 ]

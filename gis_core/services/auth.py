@@ -179,7 +179,9 @@ def _validate_new_password(password: str, user: User, field: str) -> None:
     try:
         validate_password(password, user)
     except DjangoValidationError as exc:
-        raise ValidationFailed(_("密码不符合安全要求"), code="password_invalid", details={field: exc.messages}) from None
+        raise ValidationFailed(
+            _("密码不符合安全要求"), code="password_invalid", details={field: exc.messages}
+        ) from None
 
 
 def _revoke_tokens(user: User, *, keep: ApiToken | None = None) -> int:
@@ -189,7 +191,9 @@ def _revoke_tokens(user: User, *, keep: ApiToken | None = None) -> int:
     return tokens.update(revoked_at=timezone.now())
 
 
-def password_change(*, user: User, old_password: str, new_password: str, keep_token: ApiToken | None = None) -> User:
+def password_change(
+    *, user: User, old_password: str, new_password: str, keep_token: ApiToken | None = None
+) -> User:
     """The user changes their own password (SEC-1).
 
     Checks the old password (a wrong one counts towards the lockout), validates the new one
@@ -198,7 +202,8 @@ def password_change(*, user: User, old_password: str, new_password: str, keep_to
     the request, stays); the browser session stays valid when the view calls
     `update_session_auth_hash` (gis_core.session_policy.session_password_changed).
     """
-    if not _verify_password(user=user, password=old_password, failed_action="gis_core.auth.password_change_failed"):
+    failed_action = "gis_core.auth.password_change_failed"
+    if not _verify_password(user=user, password=old_password, failed_action=failed_action):
         raise ValidationFailed(
             _("原密码错误"), code="old_password_wrong", details={"old_password": [str(_("原密码错误"))]}
         )
@@ -210,7 +215,9 @@ def password_change(*, user: User, old_password: str, new_password: str, keep_to
         user.save(update_fields=["password", "must_change_password", "password_changed_at"])
         remember_password(user)
         revoked = _revoke_tokens(user, keep=keep_token)
-        audit_log(actor=user, action="gis_core.auth.password_changed", obj=user, data={"tokens_revoked": revoked})
+        audit_log(
+            actor=user, action="gis_core.auth.password_changed", obj=user, data={"tokens_revoked": revoked}
+        )
     return user
 
 
@@ -286,7 +293,11 @@ def token_issue(*, user: User, device_name: str = "") -> tuple[ApiToken, str]:
         actor=user,
         action="gis_core.auth.token_issued",
         obj=user,
-        data={"prefix": token.prefix, "device_name": token.device_name, "expires_at": token.expires_at.isoformat()},
+        data={
+            "prefix": token.prefix,
+            "device_name": token.device_name,
+            "expires_at": token.expires_at.isoformat(),
+        },
     )
     return token, key
 
@@ -313,5 +324,9 @@ def token_purge_expired(*, grace_days: int = TOKEN_PURGE_GRACE_DAYS) -> int:
     cutoff = timezone.now() - dt.timedelta(days=grace_days)
     deleted, _rows = ApiToken.objects.filter(expires_at__lt=cutoff).delete()
     if deleted:
-        audit_log(actor=None, action="gis_core.auth.tokens_purged", data={"count": deleted, "expired_before": cutoff.isoformat()})
+        audit_log(
+            actor=None,
+            action="gis_core.auth.tokens_purged",
+            data={"count": deleted, "expired_before": cutoff.isoformat()},
+        )
     return deleted
