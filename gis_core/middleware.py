@@ -183,3 +183,24 @@ class PasswordChangeRequiredMiddleware:
             else:
                 return _redirect_with_next("password_change", request)
         return self.get_response(request)
+
+
+class ChineseFirstLocaleMiddleware:
+    """The UI is Chinese unless the user picked another language with the switch (the language
+    cookie set by /i18n/setlang/). The browser's Accept-Language is deliberately ignored: bank
+    workstations often run English-language browsers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.utils import translation
+
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response

@@ -109,19 +109,32 @@ class HasDeclaredPermission(BasePermission):
     """Grants access when the user holds the permission the view declares for this HTTP method.
 
     `required_permissions` maps methods to a code (HEAD and OPTIONS follow GET);
-    `permission_required` applies one code to every method. Nothing declared → refused.
+    `permission_required` applies one code to every method. A tuple of codes means any one of
+    them suffices (e.g. `(Perm.GRID_VIEW_SUBTREE, Perm.GRID_VIEW_OWN)` for reads whose scope the
+    selector narrows further). Nothing declared → refused.
     """
 
     def has_permission(self, request: Any, view: Any) -> bool:
         user = request.user
         if not (user and user.is_authenticated and user.is_active):
             return False
-        code = required_permission(view, request.method)
-        return code is not None and user.has_perm_code(code)
+        return any(user.has_perm_code(code) for code in required_permission_codes(view, request.method))
+
+
+def required_permission_codes(view: Any, method: str) -> tuple[str, ...]:
+    """The codes the view declares for `method` (any one of them grants access); () if none."""
+    per_method = getattr(view, "required_permissions", None) or {}
+    method = "GET" if method in ("HEAD", "OPTIONS") else method
+    declared = per_method.get(method) or getattr(view, "permission_required", None)
+    if not declared:
+        return ()
+    if isinstance(declared, (tuple, list, set, frozenset)):
+        return tuple(str(code) for code in declared if code)
+    return (str(declared),)
 
 
 def required_permission(view: Any, method: str) -> str | None:
-    per_method = getattr(view, "required_permissions", None) or {}
-    method = "GET" if method in ("HEAD", "OPTIONS") else method
-    code = per_method.get(method) or getattr(view, "permission_required", None)
-    return str(code) if code else None
+    """The single code the view declares for `method`; None when nothing or an any-of tuple is
+    declared (use `required_permission_codes` for those)."""
+    codes = required_permission_codes(view, method)
+    return codes[0] if len(codes) == 1 else None

@@ -120,7 +120,9 @@ _KML_STRUCTURAL_FIELDS = {
 }
 # Geographic CRSs whose longitude/latitude we take as WGS-84 (CGCS2000 differs by centimetres).
 _WGS84_LIKE_EPSG = {4326, 4979, 4490, 4480}
-_WGS84_LIKE_DATUM = re.compile(r"wgs\W*_?(19)?84|world\s*geodetic\s*system\s*1984|china\W*_?2000|cgcs\W*2000", re.I)
+_WGS84_LIKE_DATUM = re.compile(
+    r"wgs\W*_?(19)?84|world\s*geodetic\s*system\s*1984|china\W*_?2000|cgcs\W*2000", re.I
+)
 _SHAPEFILE_FIELD_BYTES = 10
 _SAFE_LAYER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -592,7 +594,10 @@ def _read_layers(path: str, layers: list[str], *, fmt: str, encoding: str | None
             raise _too_many(len(features) + len(geometries), max_features)
         shapes = _to_wgs84_lnglat(geometries, meta.get("crs"), first_index=len(features))
         names = [str(name) for name in meta["fields"]]
-        columns = [_python_values(values) for values in field_data]
+        ogr_types = list(meta.get("ogr_types") or [None] * len(names))
+        columns = [
+            _python_values(values, ogr_type) for values, ogr_type in zip(field_data, ogr_types, strict=True)
+        ]
         for row, geom in enumerate(shapes):
             props = {name: column[row] for name, column in zip(names, columns, strict=True)}
             if fmt == FORMAT_KML:
@@ -630,12 +635,18 @@ def _to_wgs84_lnglat(geometries: Iterable[Any], declared: str | None, *, first_i
     return shapes
 
 
-def _python_values(values: np.ndarray) -> list[Any]:
-    """A pyogrio column as plain Python values (NaN -> None), JSON-serialisable."""
+def _python_values(values: np.ndarray, ogr_type: str | None) -> list[Any]:
+    """A pyogrio column as plain Python values (NaN -> None), JSON-serialisable.
+
+    pyogrio hands an integer column with nulls over as floats with NaN; the OGR type restores ints.
+    """
+    integer = ogr_type in ("OFTInteger", "OFTInteger64")
     out = []
     for value in values.tolist():
         if isinstance(value, float) and math.isnan(value):
             value = None
+        elif integer and isinstance(value, float) and value.is_integer():
+            value = int(value)
         elif isinstance(value, bytes):
             value = value.hex()
         out.append(value)

@@ -176,13 +176,15 @@ def _polygonal_parts(geom: BaseGeometry | None) -> list[Polygon]:
 
 
 def to_multipolygon(geom: BaseGeometry | None) -> MultiPolygon:
-    """Return the polygonal part of ``geom`` as a MultiPolygon (a Polygon is wrapped; lines/points dropped)."""
+    """Return the polygonal part of ``geom`` as a MultiPolygon (Polygon wrapped, lines/points dropped)."""
     if geom is not None and geom.geom_type == "MultiPolygon":
         return geom
     return MultiPolygon(_polygonal_parts(geom))
 
 
-def _polygonal_or_none(geom: BaseGeometry | None, *, min_part_m2: float = 0.0) -> Polygon | MultiPolygon | None:
+def _polygonal_or_none(
+    geom: BaseGeometry | None, *, min_part_m2: float = 0.0
+) -> Polygon | MultiPolygon | None:
     """Polygonal parts of ``geom`` with area >= ``min_part_m2``: a Polygon, a MultiPolygon, or None."""
     parts = [p for p in _polygonal_parts(geom) if min_part_m2 <= 0 or area_m2(p) >= min_part_m2]
     if not parts:
@@ -379,7 +381,8 @@ def validate_grid_geometry(
 
     minx, miny, maxx, maxy = geom.bounds
     corners = ((minx, miny), (minx, maxy), (maxx, miny), (maxx, maxy))
-    if any(out_of_china(x, y) for x, y in corners):  # the China test is a rectangle: corners inside => all inside
+    # The China test is a rectangle: all bounds corners inside => every vertex inside.
+    if any(out_of_china(x, y) for x, y in corners):
         for x, y in coords:
             if out_of_china(float(x), float(y)):
                 location = _loc((x, y))
@@ -404,6 +407,11 @@ def validate_grid_geometry(
             details={"reason": sub_code, "geos_reason": reason},
         )
 
+    # Cheap planar estimate first (the local frame is affine, so areas scale by kx * ky); the
+    # geodesic area (about 1 µs per vertex) is only needed near the limit.
+    frame = _LocalFrame.around(geom)
+    if geom.area * frame.kx * frame.ky >= 1.05 * min_area_m2:
+        return to_multipolygon(geom)
     area = area_m2(geom)
     if area < min_area_m2:
         location = _loc(geom.representative_point())
@@ -570,7 +578,8 @@ def coverage_report(
     parent_area = area_m2(parent)
     if not rows:
         gaps = to_multipolygon(parent) if parent_area >= min_area_m2 else None
-        return CoverageReport(gaps=gaps, gap_area_m2=parent_area if gaps else 0.0, overlaps=[], covered_ratio=0.0)
+        gap_area = parent_area if gaps is not None else 0.0
+        return CoverageReport(gaps=gaps, gap_area_m2=gap_area, overlaps=[], covered_ratio=0.0)
 
     geoms = np.array([g for _cid, g in rows], dtype=object)
     union = shapely.union_all(geoms)

@@ -1,5 +1,5 @@
-"""API routes of grids (mounted under /api/grids/)."""
-from django.urls import path  # noqa: F401
+"""API routes of grids (mounted under /api/grids/). Each part owns its own module."""
+from grids.api import urls_core, urls_generation, urls_rating
 
 app_name = "grids_api"
-urlpatterns: list = []
+urlpatterns = [*urls_core.urlpatterns, *urls_generation.urlpatterns, *urls_rating.urlpatterns]

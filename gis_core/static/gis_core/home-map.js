@@ -441,3 +441,9 @@ map.on("load", async () => {
   });
   map.triggerRepaint();
 });
+
+// Follow the system's light/dark switch without a reload.
+window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+  const colour = getComputedStyle(document.documentElement).getPropertyValue("--map-background").trim();
+  if (map.getLayer("background")) map.setPaintProperty("background", "background-color", colour || "#eef1ee");
+});
