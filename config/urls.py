@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("gis_core.api.urls")),
     *[path(f"api/{app}/", include(f"{app}.api.urls")) for app in settings.LOCAL_APPS if app != "gis_core"],
+    path("grids/", include("grids.urls")),
     path("", include("gis_core.urls")),
 ]

@@ -6,13 +6,13 @@ import random
 from django.contrib.gis.geos import Point
 from django.db import models, transaction
 
-from crm.choices import ArchiveType, CustomerKind, CustomerStatus
+from crm.choices import ArchiveType, CustomerKind, CustomerStatus, GeocodeStatus, IdType
 from crm.models import Customer
 from gis_core.audit import audit_log
 from gis_core.choices import InstitutionKind, PoiCategory, RoleCode
 from gis_core.crypto import keyed_hash
 from gis_core.models import Institution, Poi, User
-from gis_core.validators import resident_id_check_char
+from gis_core.validators import resident_id_birth_and_gender, resident_id_check_char
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 _GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强志明海燕红梅春梅雪梅晓东晓明丽娟丽华金凤玉兰文军文华湘湘湘君湘平"
@@ -70,6 +70,7 @@ def customer_demo_generate(*, count: int, seed: int = 2026) -> int:
             f"长沙{rng.choice(_SURNAMES)}{rng.choice('兴达丰顺隆盛')}{rng.choice(_FIRM_WORDS)}" if corporate else _person_name(rng)
         )
         id_number = "" if corporate else _resident_id(rng, district.code)
+        birth, gender = resident_id_birth_and_gender(id_number) if id_number else (None, "")
         phone = f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(0, 99999999):08d}"
         building = rng.randint(1, 30)
         address = f"湖南省长沙市{district.name}{street.name}{poi.name}{building}栋{rng.randint(1, 6)}单元{rng.randint(1, 33)}0{rng.randint(1, 4)}室"
@@ -80,7 +81,10 @@ def customer_demo_generate(*, count: int, seed: int = 2026) -> int:
                 archive_type=rng.choice([ArchiveType.MERCHANT, ArchiveType.MICRO_ENTERPRISE]) if corporate else rng.choice(
                     [ArchiveType.NONE, ArchiveType.NONE, ArchiveType.FARM_HOUSEHOLD]
                 ),
-                name=name, id_number=id_number, id_number_hash=keyed_hash(id_number), phone=phone, phone_hash=keyed_hash(phone),
+                name=name, id_type=IdType.RESIDENT_ID if id_number else "",
+                id_number=id_number, id_number_hash=keyed_hash(id_number), phone=phone, phone_hash=keyed_hash(phone),
+                birth_date=birth, gender=gender, geocode_status=GeocodeStatus.MATCHED, geocode_level="poi",
+                geocode_confidence=0.9, geocode_source="demo", input_crs="wgs84",
                 address=address, location=_jitter(rng, poi.geom), institution=institution, manager=manager,
             )
         )

@@ -19,6 +19,8 @@ class MenuItem:
 
 MENU: list[MenuItem] = [
     MenuItem(_("首页地图"), "home", Perm.MAP_VIEW, "map"),
+    # grids.permissions.Perm.GRID_VIEW_SUBTREE, spelled as its value so that gis_core imports no app
+    MenuItem(_("网格管理"), "grid-editor", "grids.grid.view_subtree", "dot"),
     MenuItem(_("机构管理"), "institutions", Perm.INSTITUTION_VIEW, "org"),
     MenuItem(_("审计日志"), "audit", Perm.AUDIT_VIEW, "audit"),
     MenuItem(_("接口文档"), "swagger-ui", Perm.MAP_VIEW, "api"),

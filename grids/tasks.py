@@ -25,3 +25,32 @@ def points_place_everything() -> dict[str, int]:
 
     with transaction.atomic():
         return points_place_all()
+
+
+# --- rating (GR-7) -----------------------------------------------------------------------------
+@shared_task(name="grids.rate_grids", queue="geo", acks_late=True)
+def rate_grids(
+    scheme_id: int, level: str, institution_id: int | None, job_id: str | None = None, actor_id: int | None = None
+) -> dict:
+    """Rate one level's grids (in one institution subtree) under one scheme; the job record in the
+    cache follows progress. Safe to run twice: ratings are upserted per grid and scheme."""
+    from grids.services.rating import rating_job_run
+
+    return rating_job_run(scheme_id=scheme_id, level=level, institution_id=institution_id, job_id=job_id, actor_id=actor_id)
+
+
+@shared_task(name="grids.rate_all_nightly", queue="geo", acks_late=True)
+def rate_all_nightly() -> dict:
+    """Nightly (Celery beat): rate every level and virtual type, bank-wide, with the active scheme."""
+    from grids.services.rating import grids_rate_all
+
+    return grids_rate_all()
+
+
+@shared_task(name="grids.generate_children", queue="geo", acks_late=True)
+def generate_children(job_id: int) -> str:
+    """Compute the drafts of one generation job (GR-10). A job that is no longer pending or running
+    is left alone, so a redelivered or repeated task changes nothing."""
+    from grids.services.generation import generation_run
+
+    return generation_run(job_id=job_id)

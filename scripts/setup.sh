@@ -14,7 +14,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # ---- 1. system packages -----------------------------------------------------------------------
 PKGS=(postgresql-15-postgis-3 gdal-bin redis-server gettext)
-[ "$MODE" = test ] && PKGS+=(chromium)
+[ "$MODE" = test ] && PKGS+=(chromium fonts-wqy-microhei)
 command -v npm >/dev/null || PKGS+=(nodejs npm)
 python3 -c 'import ensurepip, venv' 2>/dev/null || PKGS+=(python3-venv)
 MISSING=()

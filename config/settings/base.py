@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -108,6 +109,8 @@ CELERY_TASK_TIME_LIMIT = 660
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "gis_core.purge_expired_tokens": {"task": "gis_core.purge_expired_tokens", "schedule": timedelta(hours=1)},
+    # Grid rating (GR-7) at 02:30 local time (Celery follows TIME_ZONE).
+    "grids.rate_all_nightly": {"task": "grids.rate_all_nightly", "schedule": crontab(hour=2, minute=30)},
 }
 
 # --- auth and security (SEC-1 .. SEC-4) --------------------------------------------------------
