@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/", include("gis_core.api.urls")),
     *[path(f"api/{app}/", include(f"{app}.api.urls")) for app in settings.LOCAL_APPS if app != "gis_core"],
     path("grids/", include("grids.urls")),
+    path("crm/", include("crm.urls")),
     path("", include("gis_core.urls")),
 ]

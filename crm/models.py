@@ -81,11 +81,12 @@ class Customer(models.Model):
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="managed_customers", verbose_name=_("管户客户经理")
     )
     import_batch = models.ForeignKey("crm.ImportBatch", models.SET_NULL, null=True, blank=True, related_name="customers")
-    # Kept by grids.membership (one bulk statement), never set by hand.
-    grid_district = models.ForeignKey("grids.Grid", models.SET_NULL, null=True, blank=True, related_name="+", editable=False)
-    grid_street = models.ForeignKey("grids.Grid", models.SET_NULL, null=True, blank=True, related_name="+", editable=False)
-    grid_community = models.ForeignKey("grids.Grid", models.SET_NULL, null=True, blank=True, related_name="+", editable=False)
-    grid_building = models.ForeignKey("grids.Grid", models.SET_NULL, null=True, blank=True, related_name="+", editable=False)
+    # Kept by grids.membership (one bulk statement), never set by hand. No database FK constraint:
+    # grids are retired, never deleted, and the constraint checks cost 24 % of a 1 M-row re-placement.
+    grid_district = models.ForeignKey("grids.Grid", models.SET_NULL, null=True, blank=True, related_name="+", editable=False, db_constraint=False)
+    grid_street = models.ForeignKey("grids.Grid", models.SET_NULL, null=True, blank=True, related_name="+", editable=False, db_constraint=False)
+    grid_community = models.ForeignKey("grids.Grid", models.SET_NULL, null=True, blank=True, related_name="+", editable=False, db_constraint=False)
+    grid_building = models.ForeignKey("grids.Grid", models.SET_NULL, null=True, blank=True, related_name="+", editable=False, db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -19,7 +19,7 @@ from gis_core.errors import ValidationFailed
 from gis_core.models import Institution, Poi, User
 from gis_core.selectors import SimplifyPreserveTopology
 from grids import geometry as geo
-from grids.choices import GridKind, GridPost, GridStatus
+from grids.choices import GridKind, GridLevel, GridPost, GridStatus
 from grids.models import Grid, GridAssignment, GridHistory, GridLiaison, GridTransfer
 from grids.summary import LAYER_FEATURE_CAP, LayerFeature, grid_layers, summary_contributors
 
@@ -112,7 +112,8 @@ def grid_tree(*, actor: Any, parent: Grid | None = None, q: str = "", status: st
     qs = visible.annotate(child_count=Coalesce(Subquery(child_count, output_field=IntegerField()), 0))
     if q:
         rows = list(qs.filter(Q(name__icontains=q) | Q(code__icontains=q)).order_by("code")[:TREE_SEARCH_CAP])
-        return [TreeNode(grid=g, child_count=g.child_count, ancestors=_ancestors(g)) for g in rows]
+        chains = _visible_ancestors(visible, rows)
+        return [TreeNode(grid=g, child_count=g.child_count, ancestors=chains[g.pk]) for g in rows]
     if parent is not None:
         qs = qs.filter(parent=parent)
     else:
@@ -120,16 +121,26 @@ def grid_tree(*, actor: Any, parent: Grid | None = None, q: str = "", status: st
     return [TreeNode(grid=g, child_count=g.child_count, ancestors=[]) for g in qs.order_by("code")]
 
 
-def _ancestors(grid: Grid) -> list[dict[str, Any]]:
-    out, current, seen = [], grid.parent_id, set()
-    while current is not None and current not in seen and len(out) < 10:
-        seen.add(current)
-        row = Grid.objects.filter(pk=current).values("id", "code", "name", "parent_id").first()
-        if row is None:
+def _visible_ancestors(visible: QuerySet[Grid], grids: list[Grid]) -> dict[int, list[dict[str, Any]]]:
+    """Each grid's chain of visible ancestors, root first (one query per level, not per grid)."""
+    known: dict[int, dict[str, Any]] = {}
+    frontier = {g.parent_id for g in grids if g.parent_id}
+    for _depth in range(len(GridLevel.values) + 1):
+        frontier -= known.keys()
+        if not frontier:
             break
-        out.append({"id": row["id"], "code": row["code"], "name": row["name"]})
-        current = row["parent_id"]
-    return list(reversed(out))
+        rows = list(visible.filter(pk__in=frontier).values("id", "code", "name", "parent_id"))
+        known.update({row["id"]: row for row in rows})
+        frontier = {row["parent_id"] for row in rows if row["parent_id"]}
+    chains: dict[int, list[dict[str, Any]]] = {}
+    for grid in grids:
+        chain, current = [], grid.parent_id
+        while current in known and len(chain) <= len(GridLevel.values):
+            row = known[current]
+            chain.append({"id": row["id"], "code": row["code"], "name": row["name"]})
+            current = row["parent_id"]
+        chains[grid.pk] = list(reversed(chain))
+    return chains
 
 
 def grid_history_list(*, actor: Any, grid: Grid) -> QuerySet[GridHistory]:

@@ -15,13 +15,18 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from gis_core.crs import CRS
+from gis_core.permissions import Perm as MapPerm
+from grids import fileio
 from grids.choices import LEVEL_ORDER, BusinessLine, GridKind, GridPost, HistoryAction, VirtualType
 from grids.map_style import LEVEL_COLOURS, VIRTUAL_TYPE_COLOURS
 from grids.permissions import Perm
 
-API_BASE = "/api/grids/"
-
-EXPORT_FORMATS = [("geojson", "GeoJSON"), ("shp", "Shapefile (zip)"), ("kml", "KML"), ("gpkg", "GeoPackage")]
+EXPORT_FORMATS = [
+    (fileio.FORMAT_GEOJSON, "GeoJSON"),
+    (fileio.FORMAT_SHAPEFILE, "Shapefile (zip)"),
+    (fileio.FORMAT_KML, "KML"),
+    (fileio.FORMAT_GPKG, "GeoPackage"),
+]
 
 
 def _strings() -> dict[str, str]:
@@ -90,6 +95,7 @@ def _strings() -> dict[str, str]:
         "parent": _("上级网格"),
         "top_level": _("（顶级）"),
         "problem_location": _("问题位置"),
+        "problem_area": _("重叠区域"),
         "overlap_with": _("与「{name}」重叠 {area} 平方米"),
         "unsaved": _("有未保存的修改"),
         "discard_changes": _("放弃未保存的修改吗？"),
@@ -107,10 +113,13 @@ def editor_config(user) -> dict:
         "center": [lng, lat],
         "zoom": settings.MAP_DEFAULT_ZOOM,
         "urls": {
-            "api": API_BASE,
+            "api": reverse("grids_api:grid-list"),
             "reauth": reverse("gis_core_api:auth-reauth"),
             "users": reverse("gis_core_api:user-list"),
             "login": reverse("login"),
+            # the districts as a faint offline basemap, for those who may see the home map
+            "divisions": reverse("gis_core_api:division-list") if user.has_perm_code(MapPerm.MAP_VIEW)
+            else "",
         },
         "can": {
             "edit": user.has_perm_code(Perm.GRID_EDIT),
@@ -119,7 +128,10 @@ def editor_config(user) -> dict:
         },
         "institution": user.institution_id,
         "kinds": {k.value: str(k.label) for k in GridKind},
-        "levels": [{"value": level.value, "label": str(level.label), "colour": LEVEL_COLOURS[level]} for level in LEVEL_ORDER],
+        "levels": [
+            {"value": level.value, "label": str(level.label), "colour": LEVEL_COLOURS[level]}
+            for level in LEVEL_ORDER
+        ],
         "virtual_types": [
             {"value": t.value, "label": str(t.label), "colour": VIRTUAL_TYPE_COLOURS[t]} for t in VirtualType
         ],
@@ -145,4 +157,6 @@ def grid_editor(request):
     if not request.user.has_perm_code(Perm.GRID_VIEW_SUBTREE):
         raise PermissionDenied
     config = editor_config(request.user)
-    return render(request, "grids/editor.html", {"editor_config": config, "can": config["can"], "choices": config})
+    return render(
+        request, "grids/editor.html", {"editor_config": config, "can": config["can"], "choices": config}
+    )

@@ -58,3 +58,25 @@ def password():
 @pytest.fixture
 def roles():
     return RoleCode
+
+
+def ensure_roles() -> None:
+    """Put back the seven roles seeded by migration gis_core 0002 (a transactional test's flush
+    removes them)."""
+    import importlib
+
+    from gis_core.models import Role
+
+    for code, name, description in importlib.import_module("gis_core.migrations.0002_seed_roles").ROLES:
+        Role.objects.get_or_create(code=code, defaults={"name": name, "description": description})
+
+
+@pytest.fixture(autouse=True)
+def _reseed_after_flush(request):
+    """Transactional tests (live_server, threads, real workers) run on a database that the previous
+    transactional test flushed: re-seed the migration data they rely on. Used instead of
+    `serialized_rollback`, which clashes with the content types Django re-creates after a flush."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0] is True)):
+        request.getfixturevalue("transactional_db")
+        ensure_roles()

@@ -111,6 +111,8 @@ CELERY_BEAT_SCHEDULE = {
     "gis_core.purge_expired_tokens": {"task": "gis_core.purge_expired_tokens", "schedule": timedelta(hours=1)},
     # Grid rating (GR-7) at 02:30 local time (Celery follows TIME_ZONE).
     "grids.rate_all_nightly": {"task": "grids.rate_all_nightly", "schedule": crontab(hour=2, minute=30)},
+    # Rule tags, then approved segments (CR-4, CR-5), incrementally, at 03:00 after the grid placement of the day.
+    "crm.segments_refresh_nightly": {"task": "crm.segments_refresh_nightly", "schedule": crontab(hour=3, minute=0)},
 }
 
 # --- auth and security (SEC-1 .. SEC-4) --------------------------------------------------------
@@ -170,6 +172,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # `kind` and `level` name different choice sets in different apps: name them explicitly.
+    "ENUM_NAME_OVERRIDES": {"GridKindEnum": "grids.choices.GridKind", "GridLevelEnum": "grids.choices.GridLevel"},
 }
 
 # --- i18n: Chinese first, English through the switch ------------------------------------------
@@ -223,3 +227,9 @@ LOGGING = {
 # Coordinate reference: the map's default centre (Changsha, WGS-84 lng/lat).
 MAP_DEFAULT_CENTER = (112.9388, 28.2282)
 MAP_DEFAULT_ZOOM = 10
+
+# Geocoding (GC-2): providers tried in order (offline, amap, baidu); AMap/Baidu stay disabled without a key.
+GEOCODER_CHAIN = env.list("GEOCODER_CHAIN", default=["offline"])
+GEOCODER_AMAP_KEY = env("GEOCODER_AMAP_KEY", default="")
+GEOCODER_BAIDU_KEY = env("GEOCODER_BAIDU_KEY", default="")
+GEOCODER_RATE_LIMIT_PER_SECOND = env.int("GEOCODER_RATE_LIMIT_PER_SECOND", default=3)

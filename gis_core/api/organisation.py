@@ -294,6 +294,30 @@ class UserRolesApi(APIView):
         return Response(UserOutputSerializer(user).data)
 
 
+class UserPasswordResetSerializer(serializers.Serializer):
+    new_password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False, style={"input_type": "password"})
+
+
+class UserPasswordResetApi(APIView):
+    """An administrator gives a user a temporary password (SEC-1): critical, so it needs a recent
+    re-authentication (SEC-4). The user must change it at the next sign-in; their sessions and
+    tokens end. The service checks the scope and records the audit entry."""
+
+    required_permissions = {"POST": Perm.USER_MANAGE}
+
+    @extend_schema(request=UserPasswordResetSerializer, responses=UserOutputSerializer)
+    def post(self, request, pk: int):
+        from gis_core.auth_guards import require_recent_auth
+        from gis_core.services.auth import password_reset
+
+        require_recent_auth(request)
+        user = selectors.user_get(actor=request.user, pk=pk)
+        data = UserPasswordResetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = password_reset(actor=request.user, user=user, new_password=data.validated_data["new_password"])
+        return Response(UserOutputSerializer(user).data)
+
+
 class RoleListApi(APIView):
     """The roles and the permission codes each grants (declared in code)."""
 

@@ -2,6 +2,7 @@
 from django.urls import path
 
 from gis_core.api import auth as auth_api
+from gis_core.api import geocoding
 from gis_core.api import organisation
 from gis_core.api import places
 
@@ -15,6 +16,7 @@ urlpatterns += [
     path("users/", organisation.UserListApi.as_view(), name="user-list"),
     path("users/<int:pk>/", organisation.UserDetailApi.as_view(), name="user-detail"),
     path("users/<int:pk>/roles/", organisation.UserRolesApi.as_view(), name="user-roles"),
+    path("users/<int:pk>/password-reset/", organisation.UserPasswordResetApi.as_view(), name="user-password-reset"),
     path("roles/", organisation.RoleListApi.as_view(), name="role-list"),
     path("audit/", organisation.AuditEntryListApi.as_view(), name="audit-list"),
     path("audit/export/", organisation.AuditEntryExportApi.as_view(), name="audit-export"),
@@ -42,4 +44,10 @@ urlpatterns += [
     path("divisions/<str:code>/", places.DivisionDetailApi.as_view(), name="division-detail"),
     path("pois/", places.PoiListApi.as_view(), name="poi-list"),
     path("search/", places.PlaceSearchApi.as_view(), name="place-search"),
+]
+
+# geocoding: address → point, point → admin units and nearest POI (GC-2)
+urlpatterns += [
+    path("geocode/", geocoding.GeocodeApi.as_view(), name="geocode"),
+    path("reverse-geocode/", geocoding.ReverseGeocodeApi.as_view(), name="reverse-geocode"),
 ]

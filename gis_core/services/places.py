@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from gis_core.audit import audit_log
 from gis_core.choices import DivisionKind, DivisionLevel, GeometrySource, PoiCategory
 from gis_core.errors import ValidationFailed
+from gis_core.geocoding.gazetteer import gazetteer_invalidate
 from gis_core.models import AdminDivision, Poi
 
 POI_SOURCE = "osm"
@@ -182,6 +183,7 @@ def changsha_load(*, data_dir: Path | str) -> dict[str, int]:
     counts["division_synthetic"] = sum(synthetic for _, synthetic in level_counts.values())
     counts.update(poi=poi_total, poi_deleted=poi_deleted, poi_without_division=poi_without_division)
     audit_log(actor=None, action="gis_core.places.changsha_loaded", data=counts)
+    transaction.on_commit(gazetteer_invalidate)  # the offline geocoder's names changed (GC-2)
     return counts
 
 

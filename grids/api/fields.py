@@ -17,6 +17,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.pagination import GeoJsonPagination
 
@@ -193,6 +194,14 @@ class GridPagination(GeoJsonPagination):
     """Pages of grid features: 100 by default, at most 500."""
 
     page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class PagePagination(PageNumberPagination):
+    """Pages of plain rows (history, assignments…): 50 by default, at most 500."""
+
+    page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
 

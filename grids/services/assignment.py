@@ -112,7 +112,7 @@ def grid_transfer(*, actor: Any, grid: Grid, to_user: User, reason: str = "") ->
     )
     record(grid=grid, action=HistoryAction.TRANSFERRED, actor=actor, reason=reason,
            data={"from": from_user.username, "to": to_user.username, "moved": moved})
-    audit_log(actor=actor, action="grids.grid.transferred", obj=transfer, data={"grid": grid.code, "moved": moved})
+    audit_log(actor=actor, action="grids.transfer.created", obj=transfer, data={"grid": grid.code, "moved": moved})
     return transfer
 
 

@@ -44,7 +44,7 @@ from grids import geometry as geo
 from grids.choices import GenerationMethod, GridKind, GridLevel, GridStatus, HistoryAction, JobStatus, child_level
 from grids.membership import point_tables
 from grids.models import Grid, GridDraft, GridGenerationJob
-from grids.services.common import check_scope, geometry_error, lock_grid, to_geos, to_shapely
+from grids.services.common import check_scope, lock_grid, to_geos, to_shapely
 from grids.services.editing import grid_create, grid_retire, min_area_m2
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _reject_unknown(params: dict[str, Any], allowed: set[str]) -> None:
         raise ValidationFailed(
             _("未知的生成参数：%(names)s") % {"names": "、".join(unknown)},
             code="generation_params_invalid",
-            details={"params": {name: [_("未知参数")] for name in unknown}},
+            details={"params": {name: [_("不支持此生成参数")] for name in unknown}},
         )
 
 
@@ -143,7 +143,7 @@ def _clean_seed(index: int, raw: Any) -> dict[str, Any]:
     try:
         crs = parse_crs(raw.get("crs") or CRS.WGS84)
     except UnknownCRSError:
-        raise _params_error(_("未知的坐标系"), field=field, code="crs_unknown") from None
+        raise _params_error(_("种子点的坐标系未知"), field=field, code="crs_unknown") from None
     lng, lat = convert_point(float(lng), float(lat), src=crs, dst=CRS.WGS84)
     name = str(raw.get("name") or "")[:100]
     return {"lng": round(lng, 7), "lat": round(lat, 7), "name": name}
@@ -178,7 +178,7 @@ def _clean_voronoi(parent: Grid, params: dict[str, Any]) -> dict[str, Any]:
             code="generation_no_seeds",
             details={"seeds_inside": int(np.count_nonzero(inside)), "source": source},
         )
-    return {"seeds": seeds, "seed_source": source} if source == "params" else {"seed_source": source}
+    return {"seeds": seeds, "seed_source": source}  # resolved now, so the job is reproducible
 
 
 def _clean_households(parent: Grid, params: dict[str, Any]) -> dict[str, Any]:
@@ -187,31 +187,40 @@ def _clean_households(parent: Grid, params: dict[str, Any]) -> dict[str, Any]:
     tolerance = params.get("tolerance", DEFAULT_TOLERANCE)
     if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not 0 < tolerance <= 1:
         raise _params_error(_("容差必须是 0 到 1 之间的小数（如 0.25 表示 ±25%）"), field="tolerance")
-    count = len(household_points(parent.geom))
-    if count == 0:
+    if household_count(parent.geom) == 0:
         raise ValidationFailed(
             _("上级网格内没有已定位的客户，无法按户数划分"), code="generation_no_points", details={"points": 0}
         )
     return {"target": target, "tolerance": float(tolerance)}
 
 
-def household_points(area: GEOSGeometry) -> np.ndarray:
-    """(lng, lat) of every registered household point inside `area`, as an (n, 2) array.
-
-    Read generically through the membership registry, so grids never imports crm."""
+def _household_query(select: str, area: GEOSGeometry) -> list[tuple] | None:
     spec = point_tables().get(HOUSEHOLD_POINTS)
     if spec is None:
-        return np.empty((0, 2))
+        return None
     quote = connection.ops.quote_name
     column, table = quote(spec.column(spec.geom_field)), quote(spec.table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT ST_X({column}), ST_Y({column}) FROM {table} "
+            f"SELECT {select.format(c=column)} FROM {table} "
             f"WHERE {column} IS NOT NULL AND ST_Intersects({column}, ST_GeomFromEWKB(%s))",
             [bytes(area.ewkb)],
         )
-        rows = cursor.fetchall()
-    return np.asarray(rows, dtype=float).reshape(-1, 2)
+        return cursor.fetchall()
+
+
+def household_points(area: GEOSGeometry) -> np.ndarray:
+    """(lng, lat) of every registered household point inside `area`, as an (n, 2) array.
+
+    Read generically through the membership registry (`crm.customer` registers its table), so
+    grids never imports crm."""
+    rows = _household_query("ST_X({c}), ST_Y({c})", area)
+    return np.asarray(rows or [], dtype=float).reshape(-1, 2)
+
+
+def household_count(area: GEOSGeometry) -> int:
+    rows = _household_query("count(*)", area)
+    return int(rows[0][0]) if rows else 0
 
 
 def _clean_params(*, parent: Grid, method: str, level: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -236,7 +245,7 @@ def _check_parent(parent: Grid) -> str:
     if parent.kind != GridKind.PHYSICAL:
         raise ValidationFailed(_("只能为实体网格生成下级网格"), code="generation_parent_not_physical")
     if parent.status != GridStatus.ACTIVE:
-        raise ValidationFailed(_("上级网格已撤销"), code="grid_parent_retired")
+        raise ValidationFailed(_("上级网格已撤销，不能生成下级网格"), code="grid_parent_retired")
     level = child_level(parent.level)
     if level is None:
         raise ValidationFailed(
@@ -328,7 +337,7 @@ def _cells_admin_divisions(job: GridGenerationJob, shape, progress: _Progress) -
             piece = division_shape
         else:
             parts = [p for p in geo.to_multipolygon(division_shape.intersection(shape)).geoms if geo.area_m2(p) >= 1.0]
-            piece = (parts[0] if len(parts) == 1 else geo.to_multipolygon(shapely.MultiPolygon(parts))) if parts else None
+            piece = (parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)) if parts else None
         if piece is not None:
             cells.append({
                 "code": _free_code(division.code, taken), "name": division.short_name or division.name,
@@ -355,7 +364,7 @@ def _cells_h3(job: GridGenerationJob, shape, progress: _Progress) -> tuple[list[
 
 
 def _cells_voronoi(job: GridGenerationJob, shape, progress: _Progress) -> tuple[list[dict], dict]:
-    seeds = job.params.get("seeds") or _institution_seeds(job.parent)
+    seeds = job.params["seeds"]
     pieces = geo.generate_voronoi(shape, seeds=[(i, Point(s["lng"], s["lat"])) for i, s in enumerate(seeds)])
     progress(70)
     cells = _numbered(job.parent, [(seeds[i], piece) for i, piece in pieces], "seed")

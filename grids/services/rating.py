@@ -146,7 +146,8 @@ def _measure_customers(*, grid_ids: list[int], level: str, status: str) -> dict[
     if level_field:
         join = f"c.{spec.column(level_field)} = g.id"
     else:
-        join = f"c.{spec.column(spec.geom_field)} IS NOT NULL AND ST_Intersects(g.geom, c.{spec.column(spec.geom_field)})"
+        geom = spec.column(spec.geom_field)
+        join = f"c.{geom} IS NOT NULL AND ST_Intersects(g.geom, c.{geom})"
     sql = f"""
         SELECT g.id, count(c.{spec.pk})
         FROM {_GRID_TABLE} g
@@ -392,7 +393,8 @@ def _clean_scheme(
             if key != "competitors":
                 problem(f"{where}.own_bank_keywords", "not_allowed", _("只有他行网点维度可以设置本行名称关键词"))
                 continue
-            if not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip() for k in keywords) or len(keywords) > 20:
+            well_formed = isinstance(keywords, list) and len(keywords) <= 20
+            if not well_formed or not all(isinstance(k, str) and k.strip() for k in keywords):
                 problem(f"{where}.own_bank_keywords", "invalid", _("本行名称关键词须为非空文字列表（最多20个）"))
                 continue
             clean["own_bank_keywords"] = [k.strip() for k in keywords]
@@ -452,7 +454,10 @@ def rating_scheme_save(
         RatingScheme.objects.filter(is_active=True).exclude(pk=scheme.pk).update(is_active=False)
     audit_log(
         actor=actor, action="grids.rating_scheme." + ("created" if created else "updated"), obj=scheme,
-        data={"before": before, "after": {"name": name, "dimensions": clean_dims, "thresholds": clean_thresholds, "is_active": scheme.is_active}},
+        data={
+            "before": before,
+            "after": {"name": name, "dimensions": clean_dims, "thresholds": clean_thresholds, "is_active": scheme.is_active},
+        },
     )
     return scheme
 
@@ -543,8 +548,11 @@ def grids_rate(
         s.explanation["level"] = level
         s.explanation["computed_at"] = now.isoformat()
     GridRating.objects.bulk_create(
-        [GridRating(grid_id=s.grid_id, scheme=scheme, score=s.score, grade=s.grade, explanation=s.explanation, computed_at=now)
-         for s in scores],
+        [
+            GridRating(grid_id=s.grid_id, scheme=scheme, score=s.score, grade=s.grade, explanation=s.explanation,
+                       computed_at=now)
+            for s in scores
+        ],
         update_conflicts=True, unique_fields=["grid", "scheme"],
         update_fields=["score", "grade", "explanation", "computed_at"],
     )
@@ -564,11 +572,9 @@ def grids_rate_all(*, scheme: RatingScheme | None = None) -> dict[str, dict[str,
     """The nightly run: every level and virtual type that has active grids, bank-wide, with the
     active scheme. Each level is its own rating set and its own audited run."""
     scheme = scheme or rating_scheme_default()
-    present = set(
-        Grid.objects.filter(status=GridStatus.ACTIVE, kind=GridKind.PHYSICAL).values_list("level", flat=True).distinct()
-    ) | set(
-        Grid.objects.filter(status=GridStatus.ACTIVE, kind=GridKind.VIRTUAL).values_list("virtual_type", flat=True).distinct()
-    )
+    active = Grid.objects.filter(status=GridStatus.ACTIVE)
+    present = set(active.filter(kind=GridKind.PHYSICAL).values_list("level", flat=True).distinct())
+    present |= set(active.filter(kind=GridKind.VIRTUAL).values_list("virtual_type", flat=True).distinct())
     return {
         level: grids_rate(actor=None, scheme=scheme, level=level).as_dict()
         for level in rating_levels() if level in present
@@ -644,7 +650,10 @@ def rating_job_run(
         # A refused or impossible run (scope lost, scheme deleted…) is final: recorded, not retried.
         # Anything unexpected is recorded too and re-raised so the worker logs it.
         expected = isinstance(exc, (ApplicationError, ObjectDoesNotExist))
-        error = exc.as_dict() if isinstance(exc, ApplicationError) else {"code": "rating_failed", "message": _("评级失败")}
+        if isinstance(exc, ApplicationError):
+            error = exc.as_dict()
+        else:
+            error = {"code": "rating_failed", "message": _("评级失败")}
         if job_id:
             _job_update(job_id, status=JobState.FAILED, finished_at=timezone.now().isoformat(), error=error)
         audit_log(actor=actor, action="grids.rating.run", result=AuditResult.FAILURE,

@@ -56,3 +56,39 @@ def assign_responsible(grid: Grid, person, *, post: str = GridPost.RESPONSIBLE) 
     from grids.services.assignment import grid_assign
 
     return grid_assign(actor=None, grid=grid, person=person, post=post)
+
+
+def grid_world(bank: dict, make_user) -> dict:
+    """A small grid hierarchy over the `bank` fixture and one person per case of the scope matrix.
+
+        district_a (branch A)  [112.90..113.00] x [28.10..28.20]   ── street_a1 (sub-branch A1)
+                                                                  └─ street_a2 (branch A)
+        district_b (branch B)  [113.00..113.10] x [28.10..28.20]   (shares district_a's east edge)
+
+    People: bm_a / bm_b branch managers of A / B, am (account manager in A1, responsible for
+    street_a1), am_free (account manager in A1 without grids), am2 (another account manager in A1),
+    nobody (an auditor in A: no grid permission at all), leader (head office).
+    """
+    from gis_core.choices import RoleCode
+
+    people = {
+        "bm_a": make_user(bank["a"], RoleCode.BRANCH_MANAGER, display_name="甲支行长"),
+        "bm_b": make_user(bank["b"], RoleCode.BRANCH_MANAGER, display_name="乙支行长"),
+        "am": make_user(bank["a1"], RoleCode.ACCOUNT_MANAGER, display_name="张经理"),
+        "am_free": make_user(bank["a1"], RoleCode.ACCOUNT_MANAGER, display_name="闲经理"),
+        "am2": make_user(bank["a1"], RoleCode.ACCOUNT_MANAGER, display_name="李经理"),
+        "nobody": make_user(bank["a"], RoleCode.AUDITOR, display_name="审计"),
+        "leader": make_user(bank["head"], RoleCode.LEADER, display_name="行领导"),
+    }
+    district_a = GridFactory(institution=bank["a"], code="D-A", name="芙蓉区", geom=square(112.90, 28.10, 0.10))
+    district_b = GridFactory(institution=bank["b"], code="D-B", name="岳麓区", geom=square(113.00, 28.10, 0.10))
+    street_a1 = GridFactory(
+        institution=bank["a1"], parent=district_a, level=GridLevel.STREET, code="S-A1", name="五里牌街道",
+        geom=square(112.91, 28.11, 0.03),
+    )
+    street_a2 = GridFactory(
+        institution=bank["a"], parent=district_a, level=GridLevel.STREET, code="S-A2", name="火星街道",
+        geom=square(112.95, 28.11, 0.03),
+    )
+    assign_responsible(street_a1, people["am"])
+    return {**people, "district_a": district_a, "district_b": district_b, "street_a1": street_a1, "street_a2": street_a2}

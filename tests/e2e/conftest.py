@@ -6,8 +6,8 @@ uncaught page errors are collected in `console_errors`; the test asserts the lis
 
 Playwright's sync API runs an asyncio loop in the test thread, which makes Django refuse ORM calls
 from the test itself; DJANGO_ALLOW_ASYNC_UNSAFE lifts that for this test process only. Tests use
-pytest-django's `live_server` and need `@pytest.mark.django_db(transaction=True, serialized_rollback=True)`
-(the server thread must see committed rows; `serialized_rollback` puts the migration-seeded roles back).
+pytest-django's `live_server` and need `@pytest.mark.django_db(transaction=True)` (the server thread
+must see committed rows; tests/fixtures.py re-seeds the roles after the previous test's flush).
 """
 from __future__ import annotations
 

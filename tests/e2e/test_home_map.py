@@ -10,7 +10,7 @@ from gis_core.choices import RoleCode
 from gis_core.tests.factories import DEFAULT_PASSWORD, InstitutionFactory, UserFactory
 from gis_core.tests.place_factories import make_places
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MAP_READY = """() => {
   const map = window.__map;

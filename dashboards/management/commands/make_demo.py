@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from crm.services import customer_demo_generate
 from gis_core.errors import ApplicationError
 from gis_core.services.demo import DEMO_PASSWORD, demo_logins, demo_organisation_build
+from grids.services.demo import demo_grids_build
 
 
 class Command(BaseCommand):
@@ -30,7 +31,15 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(str(exc.message)) from None
         added = customer_demo_generate(count=customers, seed=seed)
+        try:
+            grids = demo_grids_build(seed=seed)  # after the customers, so they are placed into grids
+        except ApplicationError as exc:
+            raise CommandError(str(exc.message)) from None
         self.stdout.write(
             f"==> demo: {org['institutions']} institutions, {org['users_created']} new users, "
             f"{added} new customers (target {customers}); demo password: {DEMO_PASSWORD}"
+        )
+        self.stdout.write(
+            f"==> demo grids: {grids['city']} city, {grids['district']} districts, {grids['street']} streets, "
+            f"{grids['community']} communities ({grids['created']} new, {grids['assigned']} newly assigned)"
         )
