@@ -31,8 +31,10 @@ from grids.choices import (
 
 
 class GridQuerySet(ScopedQuerySet):
-    """Grids are scoped like every institution-owned row, and account managers who may only read
-    their own grids are narrowed further to grids they hold an active assignment on (GR-8)."""
+    """Grids are scoped like every institution-owned row. Account managers and liaisons, who may
+    only read their own grids, see exactly the grids they hold an active assignment (or liaison
+    role) on (GR-8) — even one owned by their parent branch, since the assignment itself was made
+    by someone whose scope covers the grid."""
 
     def for_actor(self, actor, *, perm=None):
         from grids.permissions import Perm
@@ -46,7 +48,7 @@ class GridQuerySet(ScopedQuerySet):
                 Q(ends_on__isnull=True) | Q(ends_on__gt=today)
             )
             liaison = GridLiaison.objects.filter(user=actor, is_active=True)
-            return qs.filter(Q(pk__in=own.values("grid_id")) | Q(pk__in=liaison.values("grid_id")))
+            return self.filter(Q(pk__in=own.values("grid_id")) | Q(pk__in=liaison.values("grid_id")))
         return qs.none()
 
 
