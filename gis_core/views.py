@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -56,7 +56,13 @@ def _home_map_config() -> dict:
 def home(request):
     """The home map: districts, streets, communities and POIs on the platform's own offline layers."""
     if not request.user.has_perm_code(Perm.MAP_VIEW):
-        raise PermissionDenied
+        # Roles without the map (the auditor) start at their first menu page instead of a 403.
+        from gis_core.navigation import menu_for
+
+        first = next((item["url"] for item in menu_for(request.user) if item["url"] != request.path), None)
+        if first is None:
+            raise PermissionDenied
+        return redirect(first)
     return render(request, "gis_core/home.html", {"map_config": _home_map_config()})
 
 

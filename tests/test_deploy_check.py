@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_", "DATABASE_URL"))}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", "DJANGO_READ_DOT_ENV": "0", **env_extra})
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -25,6 +25,7 @@ def test_check_deploy_has_no_warnings():
             "FIELD_ENCRYPTION_KEY": secrets.token_hex(16),
             "FIELD_HASH_KEY": secrets.token_hex(16),
             "DJANGO_ALLOWED_HOSTS": "grid.bank.example",
+            "DATABASE_URL": "postgis://app:secret@db.bank.example:5432/gridmarket",
         }
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -32,6 +33,6 @@ def test_check_deploy_has_no_warnings():
 
 
 def test_production_refuses_to_start_without_secrets():
-    result = _run({"DJANGO_ALLOWED_HOSTS": "grid.bank.example", "DJANGO_READ_DOT_ENV": "0"})
+    result = _run({"DJANGO_ALLOWED_HOSTS": "grid.bank.example", "DATABASE_URL": "postgis://app:secret@db.bank.example:5432/gridmarket"})
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr

@@ -111,3 +111,17 @@ def test_pages_speak_english_when_chosen(bank, make_user):
     body = client.get("/org/users/").content.decode()
     assert "User management" in body and "Add user" in body
     assert "用户管理" not in body
+
+
+@pytest.mark.django_db
+def test_auditor_home_goes_to_the_first_allowed_page(bank, make_user):
+    from django.test import Client
+
+    from gis_core.choices import RoleCode
+
+    auditor = make_user(bank["a"], RoleCode.AUDITOR)
+    client = Client()
+    client.force_login(auditor)
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] != "/"
+    assert client.get(response["Location"]).status_code == 200
