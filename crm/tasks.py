@@ -42,3 +42,15 @@ def segments_refresh_nightly_task() -> dict:
     from crm.segments import segments_refresh_nightly
 
     return segments_refresh_nightly()
+
+
+# --- care reminders (CR-7) -----------------------------------------------------------------------
+@shared_task(name="crm.reminders_daily", queue="default", acks_late=True)
+def reminders_daily_task() -> dict:
+    """Daily (Celery beat, 06:00): generate today's care reminders for the next 7 days. Idempotent:
+    a second run the same day creates nothing."""
+    from django.utils import timezone
+
+    from crm.reminders import reminders_generate
+
+    return reminders_generate(on=timezone.localdate())

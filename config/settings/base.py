@@ -113,6 +113,8 @@ CELERY_BEAT_SCHEDULE = {
     "grids.rate_all_nightly": {"task": "grids.rate_all_nightly", "schedule": crontab(hour=2, minute=30)},
     # Rule tags, then approved segments (CR-4, CR-5), incrementally, at 03:00 after the grid placement of the day.
     "crm.segments_refresh_nightly": {"task": "crm.segments_refresh_nightly", "schedule": crontab(hour=3, minute=0)},
+    # Care reminders (CR-7) for the next 7 days, before the working day starts.
+    "crm.reminders_daily": {"task": "crm.reminders_daily", "schedule": crontab(hour=6, minute=0)},
 }
 
 # --- auth and security (SEC-1 .. SEC-4) --------------------------------------------------------
