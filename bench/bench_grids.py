@@ -105,6 +105,26 @@ def drop_scratch(url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def run_in_scratch_database(*, title: str, database: str, keep: bool, cache_prefix: str, run) -> int:
+    """Point Django at a freshly created scratch database, run `run()`, then drop it (unless `keep`)."""
+    base_url = server_url()
+    print(f"{title}, scratch database {database}")
+    os.environ["DATABASE_URL"] = with_database(base_url, database)
+    os.environ.setdefault("CACHE_KEY_PREFIX", cache_prefix)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    create_scratch(base_url, database)
+    try:
+        import django
+
+        django.setup()
+        return run()
+    finally:
+        if keep:
+            print(f"kept database {database}")
+        else:
+            drop_scratch(base_url, database)
+
+
 class Timer:
     def __init__(self) -> None:
         self.seconds = 0.0
@@ -503,22 +523,10 @@ def bench_h3() -> dict[str, float]:
 
 def main() -> int:
     args = parse_args()
-    base_url = server_url()
-    print(f"grids benchmark: {args.grids} grids, {args.points} points, scratch database {args.database}")
-    os.environ["DATABASE_URL"] = with_database(base_url, args.database)
-    os.environ.setdefault("CACHE_KEY_PREFIX", "bench_grids")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    create_scratch(base_url, args.database)
-    try:
-        import django
-
-        django.setup()
-        return run(args)
-    finally:
-        if args.keep:
-            print(f"kept database {args.database}")
-        else:
-            drop_scratch(base_url, args.database)
+    return run_in_scratch_database(
+        title=f"grids benchmark: {args.grids} grids, {args.points} points", database=args.database,
+        keep=args.keep, cache_prefix="bench_grids", run=lambda: run(args),
+    )
 
 
 def run(args: argparse.Namespace) -> int:

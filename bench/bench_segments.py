@@ -15,7 +15,6 @@ target fails.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -29,16 +28,13 @@ from bench.bench_grids import (  # noqa: E402 - the sibling benchmark's scratch-
     WIDTH,
     X0,
     Y0,
-    create_scratch,
-    drop_scratch,
     generate_grids,
     lattice_side,
     other_columns,
-    server_url,
+    run_in_scratch_database,
     sql,
     step,
     vacuum,
-    with_database,
 )
 
 TARGETS = {"count_s": 1.0, "refresh_s": 10.0}
@@ -276,22 +272,10 @@ def bench_materialisation(org: dict, customers: int) -> dict:
 
 def main() -> int:
     args = parse_args()
-    base_url = server_url()
-    print(f"segments benchmark: {args.customers} customers, scratch database {args.database}")
-    os.environ["DATABASE_URL"] = with_database(base_url, args.database)
-    os.environ.setdefault("CACHE_KEY_PREFIX", "bench_segments")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    create_scratch(base_url, args.database)
-    try:
-        import django
-
-        django.setup()
-        return run(args)
-    finally:
-        if args.keep:
-            print(f"kept database {args.database}")
-        else:
-            drop_scratch(base_url, args.database)
+    return run_in_scratch_database(
+        title=f"segments benchmark: {args.customers} customers", database=args.database,
+        keep=args.keep, cache_prefix="bench_segments", run=lambda: run(args),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
